@@ -1,0 +1,5 @@
+import sys
+
+from digitcore.cli import main
+
+sys.exit(main())

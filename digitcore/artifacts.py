@@ -1,0 +1,130 @@
+"""Reading and writing run artifacts atomically, and loading saved models safely.
+
+A run folder holds ``model.keras``, ``history.json``, ``metrics.json``,
+``run.json`` and, for generators, ``samples.npz`` (the fixed-seed grid after
+every epoch). Every file is written to a temporary name in the same folder and
+then renamed, so a crash or a cancelled run never leaves a half-written file.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.json"
+METRICS_FILE = "metrics.json"
+RUN_FILE = "run.json"
+SAMPLES_FILE = "samples.npz"
+EXTRAS_FILE = "extras.npz"
+
+
+class ArtifactError(RuntimeError):
+    """An artifact file is missing or unreadable; the message names it and how to rebuild it."""
+
+
+def rebuild_hint(variant_name):
+    return f"Rebuild it with: python -m digitcore train {variant_name} --out trained/{variant_name}"
+
+
+def _atomic_write(path, write):
+    """Call ``write(temporary_path)``, then rename the result over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path, data):
+    def write(temporary):
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(data, stream, indent=1, allow_nan=False, default=_to_builtin)
+            stream.write("\n")
+
+    _atomic_write(path, write)
+
+
+def _to_builtin(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in JSON")
+
+
+def write_npz(path, **arrays):
+    def write(temporary):
+        with open(temporary, "wb") as stream:
+            np.savez_compressed(stream, **arrays)
+
+    _atomic_write(path, write)
+
+
+def save_model(model, path):
+    """Save a Keras model atomically (Keras needs the ``.keras`` suffix on the temporary file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def read_json(path, variant_name=None):
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} not found. {rebuild_hint(variant_name or path.parent.name)}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ArtifactError(
+            f"{path} is corrupt ({error}). {rebuild_hint(variant_name or path.parent.name)}"
+        ) from None
+
+
+def read_npz(path, variant_name=None):
+    """Load every array of an ``.npz`` file into a dict (no pickles allowed)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} not found. {rebuild_hint(variant_name or path.parent.name)}") from None
+    except (OSError, ValueError, EOFError) as error:
+        raise ArtifactError(
+            f"{path} is corrupt ({error}). {rebuild_hint(variant_name or path.parent.name)}"
+        ) from None
+
+
+def load_model(path, variant_name=None):
+    """Load a ``.keras`` model with ``safe_mode=True``: no code in the file is ever run.
+
+    Importing ``digitcore`` registers the VAE and GAN classes, so their files load
+    in a fresh process. Raises ``ArtifactError`` naming the file when it is missing
+    or cannot be read.
+    """
+    import keras
+
+    import digitcore.models  # noqa: F401  (registers the VAE and GAN classes)
+
+    path = Path(path)
+    hint = rebuild_hint(variant_name or path.parent.name)
+    if not path.is_file():
+        raise ArtifactError(f"model file {path} not found. {hint}")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a damaged archive.
+        raise ArtifactError(f"model file {path} could not be loaded ({type(error).__name__}: "
+                            f"{str(error)[:200]}). {hint}") from error
