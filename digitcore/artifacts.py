@@ -1,6 +1,6 @@
 """Reading and writing run artifacts atomically, and loading saved models safely.
 
-A run folder holds ``model.keras``, ``history.json``, ``metrics.json``,
+A run folder contains ``model.keras``, ``history.json``, ``metrics.json``,
 ``run.json`` and, for generators, ``samples.npz`` (the fixed-seed grid after
 every epoch). Every file is written to a temporary name in the same folder and
 then renamed, so a crash or a cancelled run never leaves a half-written file.

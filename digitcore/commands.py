@@ -1,4 +1,4 @@
-"""What each command-line subcommand does; ``cli.py`` parses, this module acts."""
+"""Handlers of the command-line subcommands (``cli.py`` parses the arguments)."""
 
 import logging
 import sys
@@ -68,7 +68,7 @@ def run_train(args):
     from digitcore.engine import train
 
     out_dir = args.out or Path("runs") / args.variant
-    # logging would repeat the console's per-epoch lines.
+    # The console listener prints the per-epoch lines, so the engine's log would repeat them.
     logging.getLogger("digitcore.engine").setLevel(logging.WARNING)
     result = train(args.variant, args.recipe, num_epochs=args.epochs, batch_size=args.batch_size,
                    train_subset=args.subset, learning_rate=args.learning_rate, seed=args.seed,
@@ -122,7 +122,7 @@ def _variant_of_file(path):
     try:
         return registry.get_variant(model.name)
     except ValueError:
-        raise ValueError(f"{path} holds a model named {model.name!r}, which is not a digitcore variant") from None
+        raise ValueError(f"{path} contains a model named {model.name!r}, which is not a digitcore variant") from None
 
 
 def run_reproduce(args):

@@ -154,15 +154,15 @@ VARIANTS = {
             "Generator: Dense 7·7·128 → ConvT 128 (3×3, s2) → ConvT 64 (3×3, s2) → ConvT 1 (3×3) "
             "→ tanh, with images scaled to [-1, 1]. Discriminator: Conv 64 (3×3, s2) → Conv 128 "
             "(3×3, s2) → Dense 1.",
-            "The baseline GAN (tanh output).", "build_dcgan_1", pixel_range=(-1, 1), fast_epochs=3),
+            "The baseline GAN (tanh output).", "build_dcgan_1", pixel_range=(-1, 1), fast_epochs=2),
         _dcgan(
             "DCGAN-2", "DCGAN-1 drawing with pixel values between 0 and 1.",
             "As DCGAN-1 with a sigmoid output and images in [0, 1].",
-            "Sigmoid output instead of tanh.", "build_dcgan_2", fast_epochs=3),
+            "Sigmoid output instead of tanh.", "build_dcgan_2", fast_epochs=2),
         _dcgan(
             "DCGAN-3", "DCGAN-2 with larger brushes: each layer sees a 5×5 patch.",
             "As DCGAN-2 with 5×5 kernels everywhere.", "5×5 kernels instead of 3×3.",
-            "build_dcgan_3", fast_epochs=2),
+            "build_dcgan_3", fast_epochs=1),
         _dcgan(
             "DCGAN-4", "DCGAN-3 with one more layer in both the forger and the critic.",
             "Generator: Dense 7·7·64 → ConvT 64 (5×5) → ConvT 64 (5×5, s2) → ConvT 32 (5×5, s2) "

@@ -1,13 +1,12 @@
 """Tests for turning drawings into MNIST-style 28×28 digits."""
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 from scipy import ndimage
 
 from digitcore.data.mnist import load_mnist
-from digitcore.models.classifiers import build_cnn_1
+from digitcore.engine import train
 from digitcore.preprocess import NothingDrawnError, PreprocessedDigit, is_blank, preprocess_drawing
 
 CANVAS_SIZE = 280
@@ -54,28 +53,9 @@ def mnist():
 
 
 @pytest.fixture(scope="module")
-def cnn_1(mnist):
-    """CNN-1 after one epoch on the 60,000 official training images."""
-    train, _ = mnist
-    images = (train.images.astype(np.float32) / 255.0)[..., np.newaxis]
-
-    keras.utils.set_random_seed(0)
-    model = build_cnn_1()
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    model.fit(images, train.labels, batch_size=128, epochs=1, verbose=0)
-
-    # After a single epoch the batch-norm moving averages still lag the fast-changing
-    # weights. On the first 1,000 test digits this model scored 91.3 % in inference mode
-    # but 97.2 % with batch statistics. One forward pass over the training set in training
-    # mode, with the weights fixed, refreshes the averages: with momentum 0.99, 469 batches
-    # leave 0.99**469 < 1 % weight on the stale values.
-    for start in range(0, len(images), 128):
-        model(images[start : start + 128], training=True)
-    return model
+def cnn_1():
+    """CNN-1 after one epoch of the training engine's fast recipe (54,000 images, seed 0)."""
+    return train("CNN-1", num_epochs=1, seed=0).model
 
 
 @pytest.fixture(scope="module")
