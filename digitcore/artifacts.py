@@ -9,6 +9,7 @@ then renamed, so a crash or a cancelled run never leaves a half-written file.
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -68,11 +69,26 @@ def write_npz(path, **arrays):
     _atomic_write(path, write)
 
 
-def save_model(model, path):
+def without_optimizer(model):
+    """Return an uncompiled copy of ``model`` with the same weights.
+
+    A compiled model's ``.keras`` file also stores the Adam moments, which triples
+    its size; the gallery ships models for inference, so it saves the copy.
+    """
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def save_model(model, path, include_optimizer=False):
     """Save a Keras model atomically (Keras needs the ``.keras`` suffix on the temporary file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    if not include_optimizer:
+        model = without_optimizer(model)
     try:
         model.save(temporary)
         os.replace(temporary, path)
@@ -102,7 +118,7 @@ def read_npz(path, variant_name=None):
             return {key: archive[key] for key in archive.files}
     except FileNotFoundError:
         raise ArtifactError(f"{path} not found. {rebuild_hint(variant_name or path.parent.name)}") from None
-    except (OSError, ValueError, EOFError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ArtifactError(
             f"{path} is corrupt ({error}). {rebuild_hint(variant_name or path.parent.name)}"
         ) from None
