@@ -1,0 +1,166 @@
+"""Tests for the artifact files: atomic writers and safe, checked model loading."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from digitcore import artifacts, registry
+from digitcore.artifacts import ArtifactError
+
+
+def _names(folder):
+    return sorted(path.name for path in folder.iterdir())
+
+
+# atomic writers
+
+
+def test_write_json_round_trip(tmp_path):
+    path = tmp_path / "metrics.json"
+    artifacts.write_json(path, {"test_accuracy": np.float32(0.5), "counts": np.arange(3)})
+    assert json.loads(path.read_text(encoding="utf-8")) == {"test_accuracy": 0.5, "counts": [0, 1, 2]}
+    assert artifacts.read_json(path) == {"test_accuracy": 0.5, "counts": [0, 1, 2]}
+    assert _names(tmp_path) == ["metrics.json"]
+
+
+def test_write_json_failure_keeps_old(tmp_path):
+    path = tmp_path / "metrics.json"
+    artifacts.write_json(path, {"test_accuracy": 0.5})
+    before = path.read_bytes()
+
+    with pytest.raises(TypeError, match="cannot store object in JSON"):
+        artifacts.write_json(path, {"test_accuracy": 0.9, "model": object()})
+    assert path.read_bytes() == before
+    assert _names(tmp_path) == ["metrics.json"]
+
+
+def test_write_json_rejects_nan(tmp_path):
+    path = tmp_path / "metrics.json"
+    with pytest.raises(ValueError):
+        artifacts.write_json(path, {"loss": float("nan")})
+    assert _names(tmp_path) == []
+
+
+def test_write_npz_failure_keeps_old(tmp_path):
+    path = tmp_path / "samples.npz"
+    artifacts.write_npz(path, grids=np.zeros((1, 2, 2), np.uint8))
+    before = path.read_bytes()
+
+    with pytest.raises(ValueError):
+        artifacts.write_npz(path, grids=[[1], [1, 2]])  # ragged: not an array
+    assert path.read_bytes() == before
+    assert _names(tmp_path) == ["samples.npz"]
+    assert artifacts.read_npz(path)["grids"].shape == (1, 2, 2)
+
+
+def test_save_model_replaces_file(tmp_path):
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"old")
+    artifacts.save_model(registry.get_variant("FCNN-1").build(), path)
+    assert artifacts.load_model(path).name == "FCNN-1"
+    assert _names(tmp_path) == ["model.keras"]
+
+
+# reading errors
+
+
+def test_read_json_missing(tmp_path):
+    path = tmp_path / "CNN-1" / "run.json"
+    with pytest.raises(ArtifactError) as caught:
+        artifacts.read_json(path)
+    assert str(path) in str(caught.value)
+    assert "not found" in str(caught.value)
+    assert "python -m digitcore train CNN-1" in str(caught.value)
+
+
+def test_read_json_corrupt(tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text('{"variant": ')
+    with pytest.raises(ArtifactError, match="is corrupt"):
+        artifacts.read_json(path, "CNN-2")
+
+
+def test_read_npz_corrupt(tmp_path):
+    path = tmp_path / "samples.npz"
+    path.write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(ArtifactError) as caught:
+        artifacts.read_npz(path, "DCGAN-3")
+    assert str(path) in str(caught.value)
+    assert "python -m digitcore train DCGAN-3" in str(caught.value)
+
+
+# load_model
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("saved") / "model.keras"
+    artifacts.save_model(registry.get_variant("FCNN-1").build(), path)
+    return path
+
+
+def _load_error(path, variant_name="CNN-1"):
+    with pytest.raises(ArtifactError) as caught:
+        artifacts.load_model(path, variant_name)
+    return str(caught.value)
+
+
+def test_load_model_missing(tmp_path):
+    path = tmp_path / "CNN-1" / "model.keras"
+    message = _load_error(path)
+    assert str(path) in message
+    assert "not found" in message
+    assert "python -m digitcore train CNN-1 --out trained/CNN-1" in message
+
+
+def test_load_model_zero_bytes(tmp_path):
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"")
+    message = _load_error(path)
+    assert str(path) in message
+    assert "could not be loaded" in message
+
+
+def test_load_model_truncated(saved_model, tmp_path):
+    path = tmp_path / "model.keras"
+    packed = saved_model.read_bytes()
+    path.write_bytes(packed[: len(packed) // 2])
+    message = _load_error(path)
+    assert str(path) in message
+    assert "could not be loaded" in message
+
+
+def test_load_model_intact(saved_model):
+    model = artifacts.load_model(saved_model)
+    assert model.name == "FCNN-1"
+    assert model.count_params() == 24_874
+
+
+def test_load_model_rejects_lambda(tmp_path):
+    path = tmp_path / "model.keras"
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2.0, name="double")(inputs))
+    model.save(path)
+    # The same file loads when code is allowed, so safe mode is what rejects it.
+    unsafe = keras.saving.load_model(path, safe_mode=False)
+    np.testing.assert_allclose(unsafe(np.ones((1, 4), np.float32)), np.full((1, 4), 2.0))
+
+    with pytest.raises(ArtifactError) as caught:
+        artifacts.load_model(path, "CNN-1")
+    message = str(caught.value)
+    assert str(path) in message
+    assert "Lambda" in message
+    assert "safe_mode" in str(caught.value.__cause__)
+
+
+def test_read_npz_truncated(tmp_path):
+    path = tmp_path / "samples.npz"
+    artifacts.write_npz(path, grids=np.arange(4096, dtype=np.uint8).reshape(1, 64, 64))
+    packed = path.read_bytes()
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(ArtifactError) as caught:
+        artifacts.read_npz(path, "DCGAN-3")
+    assert str(path) in str(caught.value)
+    assert "is corrupt" in str(caught.value)
