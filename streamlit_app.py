@@ -20,7 +20,7 @@ navigation = st.navigation([
     st.Page("pages/home.py", title="Home", default=True),
     st.Page("pages/recognise.py", title="Recognise", url_path="recognise"),
     st.Page("pages/draw.py", title="Draw", url_path="draw"),
-    st.Page("pages/latent_space.py", title="Latent space", url_path="latent-space"),
+    st.Page("pages/latent_space.py", title="Latent space", url_path="latent_space"),
     st.Page("pages/create.py", title="Create", url_path="create"),
     st.Page("pages/train.py", title="Train", url_path="train"),
 ])

@@ -38,7 +38,7 @@ stroke_width = width_column.slider("Pen width (pixels)", 8, 40, 22, key="draw_st
 clear_column.button("Clear", icon=":material/ink_eraser:", on_click=_clear_canvas, width="stretch")
 stroke_color, background_color = INK_STYLES[ink_style]
 
-canvas_column, steps_column = st.columns([2, 5])
+canvas_column, steps_column = st.columns([1, 2])
 with canvas_column:
     canvas = st_canvas(
         stroke_width=stroke_width, stroke_color=stroke_color, background_color=background_color,

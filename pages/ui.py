@@ -24,7 +24,7 @@ CVAES = ("CVAE-1", "CVAE-2", "CVAE-3", "CVAE-4", "CVAE-5")
 DCGANS = ("DCGAN-1", "DCGAN-2", "DCGAN-3", "DCGAN-4", "DCGAN-5")
 REPORTED_LABEL = "reported by the original study"
 PAGE_FILES = {"recognise": "pages/recognise.py", "draw": "pages/draw.py",
-              "latent-space": "pages/latent_space.py", "create": "pages/create.py",
+              "latent_space": "pages/latent_space.py", "create": "pages/create.py",
               "train": "pages/train.py"}  # by url_path, as streamlit_app.py declares them
 
 
