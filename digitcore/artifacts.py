@@ -36,6 +36,10 @@ def _atomic_write(path, write):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
+    # mkstemp creates the file as 0600; give it the mode a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     try:
         write(temporary)
         os.replace(temporary, path)
@@ -77,7 +81,9 @@ def without_optimizer(model):
     """
     import keras
 
-    copy = keras.models.clone_model(model)
+    # Rebuilt from the config rather than keras.models.clone_model, which keeps the
+    # optimizer of a compiled functional model (Keras 3.15).
+    copy = type(model).from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
 

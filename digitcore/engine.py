@@ -7,6 +7,7 @@ the official test set and saves the run atomically into ``out_dir``.
 
 import logging
 import math
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -294,6 +295,9 @@ def save_run(out_dir, model, recorder, metrics, record, extras):
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes the folder private (0700)
     try:
         artifacts.save_model(model, staging / artifacts.MODEL_FILE)
         artifacts.write_json(staging / artifacts.HISTORY_FILE, {"epochs": recorder.history})

@@ -1,7 +1,12 @@
 """Tests for the artifact files: atomic writers and safe, checked model loading."""
 
+import io
 import json
+import os
+import stat
+import zipfile
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -23,6 +28,15 @@ def test_write_json_round_trip(tmp_path):
     assert json.loads(path.read_text(encoding="utf-8")) == {"test_accuracy": 0.5, "counts": [0, 1, 2]}
     assert artifacts.read_json(path) == {"test_accuracy": 0.5, "counts": [0, 1, 2]}
     assert _names(tmp_path) == ["metrics.json"]
+
+
+def test_write_json_file_mode(tmp_path):
+    # Like open(path, "w"): the process umask decides, so other users (an app server) can read runs.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = tmp_path / "metrics.json"
+    artifacts.write_json(path, {"test_accuracy": 0.5})
+    assert oct(stat.S_IMODE(path.stat().st_mode)) == oct(0o666 & ~umask)
 
 
 def test_write_json_failure_keeps_old(tmp_path):
@@ -61,6 +75,21 @@ def test_save_model_replaces_file(tmp_path):
     artifacts.save_model(registry.get_variant("FCNN-1").build(), path)
     assert artifacts.load_model(path).name == "FCNN-1"
     assert _names(tmp_path) == ["model.keras"]
+
+
+def test_save_model_drops_optimizer(tmp_path, mnist_splits):
+    model = registry.get_variant("FCNN-1").build()
+    model.compile(keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    _, test = mnist_splits
+    model.fit(test.images[:16, :, :, None] / 255.0, test.labels[:16], batch_size=8, verbose=0)
+    path = tmp_path / "model.keras"
+    artifacts.save_model(model, path)
+
+    # Only the weights are stored: the Adam moments would triple the file's size.
+    with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as weights:
+        assert "optimizer" not in weights
+    assert path.stat().st_size < 2 * 4 * model.count_params()
+    assert model.optimizer is not None  # the trained model itself keeps its optimizer
 
 
 # reading errors
