@@ -1,6 +1,8 @@
 """Tests for the training engine: short real runs, saved files, cancellation and errors."""
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -92,6 +94,16 @@ def test_classifier_run_files(classifier_run):
     names = sorted(path.name for path in result.out_dir.iterdir())
     assert names == ["extras.npz", "history.json", "metrics.json", "model.keras", "run.json"]
     assert _leftovers(result.out_dir.parent, keep={"CNN-1"}) == []
+
+
+def test_run_folder_mode(classifier_run):
+    # Like os.mkdir and open(): the process umask decides, so other users (an app server) can read runs.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    out_dir = classifier_run[0].out_dir
+    assert oct(stat.S_IMODE(out_dir.stat().st_mode)) == oct(0o777 & ~umask)
+    for path in out_dir.iterdir():
+        assert oct(stat.S_IMODE(path.stat().st_mode)) == oct(0o666 & ~umask), path.name
 
 
 def test_classifier_run_history(classifier_run):
