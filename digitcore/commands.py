@@ -75,7 +75,10 @@ def run_train(args):
                    out_dir=out_dir, listener=ConsoleProgress())
     _print_metrics(result.metrics)
     print(f"training time {result.record['train_seconds']:.1f} s on {result.record['device']}")
-    print(f"saved the run to {result.out_dir}")
+    if result.out_dir is None:
+        print("not saved here: in a multi-worker run only the chief (worker 0) saves the run")
+    else:
+        print(f"saved the run to {result.out_dir}")
     return 0
 
 

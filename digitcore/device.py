@@ -73,8 +73,9 @@ def configure_device(strategy=None):
     if strategy is not None:
         description = f"{type(strategy).__name__} over {strategy.num_replicas_in_sync} replicas"
     elif os.environ.get("TF_CONFIG"):
-        # NOTE: with Keras 3.15, fit() stops before the first step under this strategy
-        # (its symbolic build reduces a PerReplica batch that the collective ops reject).
+        from digitcore.multi_worker import enable_multi_worker_fit
+
+        enable_multi_worker_fit()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         description = f"MultiWorkerMirroredStrategy over {num_workers} workers"
     elif len(gpus) > 1:

@@ -246,7 +246,7 @@ def train(variant_name, recipe="fast", *, num_epochs=None, batch_size=None, trai
     fit_started = time.perf_counter()
     model.fit(train_data, epochs=resolved.num_epochs, steps_per_epoch=steps_per_epoch,
               validation_data=validation_data, callbacks=[recorder.callback, engine_callback],
-              verbose=0)
+              shuffle=False, verbose=0)  # the pipelines shuffle with the run's seed
     train_seconds = time.perf_counter() - fit_started
 
     if engine_callback.non_finite is not None:

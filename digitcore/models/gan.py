@@ -9,6 +9,8 @@ the discriminator's sigmoid output.
 import keras
 from keras import layers, ops
 
+from digitcore.models.replicas import replica_share
+
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 100
 
@@ -42,6 +44,10 @@ class GAN(keras.Model):
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        # Create the optimizers' variables here, in the scope that compile() runs in: under a
+        # tf.distribute strategy, creating them inside the first traced step fails.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
 
     def call(self, latents, training=False):
         return self.generator(latents, training=training)
@@ -64,7 +70,8 @@ class GAN(keras.Model):
             d_loss = ops.mean(bce(ops.ones_like(real_scores), real_scores)) + ops.mean(
                 bce(ops.zeros_like(fake_scores), fake_scores)
             )
-        gradients = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            scaled_d_loss = replica_share(d_loss)
+        gradients = tape.gradient(scaled_d_loss, self.discriminator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_weights))
 
         # Update the generator: make the discriminator call new fakes real.
@@ -72,7 +79,8 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             scores = self.discriminator(self.generator(latents, training=True), training=True)
             g_loss = ops.mean(bce(ops.ones_like(scores), scores))
-        gradients = tape.gradient(g_loss, self.generator.trainable_weights)
+            scaled_g_loss = replica_share(g_loss)
+        gradients = tape.gradient(scaled_g_loss, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(gradients, self.generator.trainable_weights))
 
         self.d_loss_tracker.update_state(d_loss)

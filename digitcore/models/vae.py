@@ -9,6 +9,8 @@ the batch. Images are in [0, 1]; the decoder ends in a sigmoid.
 import keras
 from keras import layers, ops
 
+from digitcore.models.replicas import replica_share
+
 INPUT_SHAPE = (28, 28, 1)
 LATENT_DIM = 2
 
@@ -70,7 +72,8 @@ class VAE(keras.Model):
         images = data[0] if isinstance(data, tuple) else data
         with tf.GradientTape() as tape:
             losses = self.compute_losses(images, training=True)
-        gradients = tape.gradient(losses[0], self.trainable_weights)
+            scaled_loss = replica_share(losses[0])
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         return self._update_trackers(*losses)
 
