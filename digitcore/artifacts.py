@@ -84,6 +84,10 @@ def without_optimizer(model):
     # Rebuilt from the config rather than keras.models.clone_model, which keeps the
     # optimizer of a compiled functional model (Keras 3.15).
     copy = type(model).from_config(model.get_config())
+    if model.built and not copy.built:
+        # A subclassed model (VAE, GAN) comes back from its config unbuilt, and a file saved
+        # from an unbuilt model loads unbuilt too, without a parameter count.
+        copy.build(model.get_build_config()["input_shape"])
     copy.set_weights(model.get_weights())
     return copy
 
@@ -93,14 +97,28 @@ def save_model(model, path, include_optimizer=False):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    deflated = path.with_name(f".{path.stem}.{os.getpid()}.deflated.keras")
     if not include_optimizer:
         model = without_optimizer(model)
     try:
         model.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
+        deflate_archive(temporary, deflated)
+        os.replace(deflated, path)
+    finally:
         temporary.unlink(missing_ok=True)
-        raise
+        deflated.unlink(missing_ok=True)
+
+
+def deflate_archive(source, destination):
+    """Copy the zip archive ``source`` to ``destination`` with every member deflated.
+
+    Keras 3.15 stores the members of a ``.keras`` archive uncompressed. Deflating them
+    makes the gallery's model files about 8% smaller, and Keras loads either form.
+    """
+    with zipfile.ZipFile(source) as original, \
+            zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as compressed:
+        for member in original.infolist():
+            compressed.writestr(member, original.read(member), compress_type=zipfile.ZIP_DEFLATED)
 
 
 def read_json(path, variant_name=None):
@@ -131,7 +149,7 @@ def read_npz(path, variant_name=None):
 
 
 def load_model(path, variant_name=None):
-    """Load a ``.keras`` model with ``safe_mode=True``: no code in the file is ever run.
+    """Load a ``.keras`` model with ``safe_mode=True``, so no code in the file is ever run.
 
     Importing ``digitcore`` registers the VAE and GAN classes, so their files load
     in a fresh process. Raises ``ArtifactError`` naming the file when it is missing
@@ -148,5 +166,9 @@ def load_model(path, variant_name=None):
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a damaged archive.
+        if "safe_mode" in str(error):
+            raise ArtifactError(f"model file {path} was rejected because it contains Python code (such as a "
+                                f"Lambda layer), and digitcore loads models only in Keras safe mode, "
+                                f"which never runs code from a file. {hint}") from error
         raise ArtifactError(f"model file {path} could not be loaded ({type(error).__name__}: "
                             f"{str(error)[:200]}). {hint}") from error

@@ -92,6 +92,31 @@ def test_save_model_drops_optimizer(tmp_path, mnist_splits):
     assert model.optimizer is not None  # the trained model itself keeps its optimizer
 
 
+def test_save_model_deflates_members(tmp_path):
+    model = registry.get_variant("CNN-1").build()
+    path = tmp_path / "model.keras"
+    artifacts.save_model(model, path)
+
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    assert {member.compress_type for member in members} == {zipfile.ZIP_DEFLATED}
+    assert sum(member.compress_size for member in members) < sum(member.file_size for member in members)
+    loaded = artifacts.load_model(path)
+    images = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_array_equal(loaded(images), model(images))
+
+
+@pytest.mark.parametrize("name", ["CVAE-1", "DCGAN-1"])
+def test_save_model_keeps_subclass_built(tmp_path, name):
+    model = registry.get_variant(name).build()
+    path = tmp_path / "model.keras"
+    artifacts.save_model(model, path)
+
+    loaded = artifacts.load_model(path)
+    assert loaded.built
+    assert loaded.count_params() == model.count_params()
+
+
 # reading errors
 
 
@@ -181,6 +206,7 @@ def test_load_model_rejects_lambda(tmp_path):
     message = str(caught.value)
     assert str(path) in message
     assert "Lambda" in message
+    assert "safe mode" in message
     assert "safe_mode" in str(caught.value.__cause__)
 
 
