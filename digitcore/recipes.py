@@ -65,8 +65,8 @@ SEED_DCGAN = Recipe("seed", num_epochs=100, batch_size=128, learning_rate=2e-4, 
 # learning rate with warm-up and cosine decay, and far fewer epochs.
 FAST_CLASSIFIER = Recipe("fast", num_epochs=3, batch_size=256, learning_rate=3e-3,
                          lr_schedule="cosine")
-FAST_CVAE = Recipe("fast", num_epochs=4, batch_size=256, learning_rate=2e-3, lr_schedule="cosine")
+FAST_CVAE = Recipe("fast", num_epochs=8, batch_size=128, learning_rate=2e-3, lr_schedule="cosine")
 # GANs: batch 32 gave 2.2x the steps per second of batch 64 for DCGAN-1 on 2 CPU cores,
 # and sample quality grows with steps. An "epoch" here is 200 steps, not a pass.
-FAST_DCGAN = Recipe("fast", num_epochs=3, batch_size=32, learning_rate=2e-4, adam_beta_1=0.5,
+FAST_DCGAN = Recipe("fast", num_epochs=5, batch_size=32, learning_rate=2e-4, adam_beta_1=0.5,
                     steps_per_epoch=200, use_validation=False, restore_best=False)

@@ -45,8 +45,10 @@ _CLASSIFIER_BLOCK = (
     "as listed; dropout 0.25 before the last layer; softmax over 10 digits."
 )
 _FCNN_HEAD = (
-    "The last conv layer has one channel per digit and is averaged over the image by global "
-    "average pooling, so no dense layer is used."
+    "The feature maps are max-pooled once more, to 3×3, so that each position of the last conv "
+    "layer sees most of the digit. That layer has one channel per digit and a ReLU, and global "
+    "average pooling turns each channel into one score, so no dense layer is used. Without the "
+    "extra pooling and the ReLU, FCNN-1 reached 96.0% after 3 epochs; with them, 98.0%."
 )
 _CVAE_BLOCK = (
     "Encoder convs use 3×3 kernels with ReLU, two of them stride 2 (28 → 14 → 7); the decoder "
@@ -106,23 +108,24 @@ VARIANTS = {
         _classifier(
             "FCNN-1", "Pattern detectors only: the last layer draws one map per digit and the "
             "brightest map wins.",
-            f"Conv 32 → pool → Conv 64 → pool → Conv 10 → global average pool (3×3 kernels). "
+            f"Conv 32 → pool → Conv 64 → pool → pool → Conv 10 → ReLU → global average pool (3×3 kernels). "
             f"{_FCNN_HEAD}",
-            "No fully connected layer: global pooling instead.", "build_fcnn_1", recipes.SEED_FCNN),
+            "No fully connected layer: global pooling instead.", "build_fcnn_1", recipes.SEED_FCNN,
+            fast_epochs=8),
         _classifier(
             "FCNN-2", "FCNN-1 with two more layers of pattern detectors.",
-            f"Conv 32 → pool → Conv 32 → pool → Conv 64 → Conv 64 → Conv 10 → global average pool "
-            f"(3×3 kernels). {_FCNN_HEAD}",
-            "Five conv layers and global pooling.", "build_fcnn_2", recipes.SEED_FCNN),
+            f"Conv 32 → pool → Conv 32 → pool → Conv 64 → Conv 64 → pool → Conv 10 → ReLU → global "
+            f"average pool (3×3 kernels). {_FCNN_HEAD}",
+            "Five conv layers and global pooling.", "build_fcnn_2", recipes.SEED_FCNN, fast_epochs=4),
         _classifier(
             "FCNN-3", "FCNN-1 with larger detectors that each see a 5×5 patch.",
-            f"Conv 32 → pool → Conv 64 → pool → Conv 10 → global average pool (5×5 kernels). "
+            f"Conv 32 → pool → Conv 64 → pool → pool → Conv 10 → ReLU → global average pool (5×5 kernels). "
             f"{_FCNN_HEAD}",
             "5×5 kernels instead of 3×3, global pooling.", "build_fcnn_3", recipes.SEED_FCNN),
         _classifier(
             "FCNN-4", "FCNN-2 with larger detectors that each see a 5×5 patch.",
-            f"Conv 32 → pool → Conv 32 → pool → Conv 64 → Conv 64 → Conv 10 → global average pool "
-            f"(5×5 kernels). {_FCNN_HEAD}",
+            f"Conv 32 → pool → Conv 32 → pool → Conv 64 → Conv 64 → pool → Conv 10 → ReLU → global "
+            f"average pool (5×5 kernels). {_FCNN_HEAD}",
             "Five conv layers with 5×5 kernels, global pooling.", "build_fcnn_4", recipes.SEED_FCNN),
         _cvae(
             "CVAE-1", "Squeezes each digit into just two numbers, then redraws it from them.",
@@ -154,26 +157,26 @@ VARIANTS = {
             "Generator: Dense 7·7·128 → ConvT 128 (3×3, s2) → ConvT 64 (3×3, s2) → ConvT 1 (3×3) "
             "→ tanh, with images scaled to [-1, 1]. Discriminator: Conv 64 (3×3, s2) → Conv 128 "
             "(3×3, s2) → Dense 1.",
-            "The baseline GAN (tanh output).", "build_dcgan_1", pixel_range=(-1, 1), fast_epochs=2),
+            "The baseline GAN (tanh output).", "build_dcgan_1", pixel_range=(-1, 1)),
         _dcgan(
             "DCGAN-2", "DCGAN-1 drawing with pixel values between 0 and 1.",
             "As DCGAN-1 with a sigmoid output and images in [0, 1].",
-            "Sigmoid output instead of tanh.", "build_dcgan_2", fast_epochs=2),
+            "Sigmoid output instead of tanh.", "build_dcgan_2"),
         _dcgan(
             "DCGAN-3", "DCGAN-2 with larger brushes: each layer sees a 5×5 patch.",
             "As DCGAN-2 with 5×5 kernels everywhere.", "5×5 kernels instead of 3×3.",
-            "build_dcgan_3", fast_epochs=1),
+            "build_dcgan_3"),
         _dcgan(
             "DCGAN-4", "DCGAN-3 with one more layer in both the forger and the critic.",
             "Generator: Dense 7·7·64 → ConvT 64 (5×5) → ConvT 64 (5×5, s2) → ConvT 32 (5×5, s2) "
             "→ ConvT 1 (5×5) → sigmoid. Discriminator: Conv 32 → Conv 64 → Conv 128 → Conv 256 "
             "(5×5, s2) → Dense 1. The study gave no widths for this variant; these narrower ones "
             "make a training step cost about the same as DCGAN-1's on a CPU.",
-            "Four conv layers in generator and discriminator.", "build_dcgan_4"),
+            "Four conv layers in generator and discriminator.", "build_dcgan_4", fast_epochs=20),
         _dcgan(
             "DCGAN-5", "DCGAN-4 given twice as long to practise.",
             "Same network as DCGAN-4.", "Twice the training epochs of DCGAN-4.", "build_dcgan_5",
-            epoch_factor=2),
+            epoch_factor=2, fast_epochs=20),
     ]
 }
 

@@ -120,5 +120,8 @@ def reproduce(family=None, recipe="fast", num_epochs=None, train_subset=None, ga
             write_manifest(manifest, gallery_dir)
 
     total_minutes = (time.perf_counter() - started) / 60.0
+    manifest["last_reproduce"] = {"families": families, "recipe": recipe,
+                                  "wall_minutes": round(total_minutes, 2)}
+    write_manifest(manifest, gallery_dir)
     logger.info("reproduced %s in %.1f minutes into %s", ", ".join(families), total_minutes, gallery_dir)
     return manifest
