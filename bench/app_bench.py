@@ -6,9 +6,9 @@ Run from the repository root (it reads the gallery in ``$DIGITCORE_GALLERY``, el
 
 It needs Debian's ``chromium`` for the browser part and prints one table at the end:
 
-1. In the browser, on a fresh server: Home's first paint next to Recognise's (which imports
-   TensorFlow), the round trip of a Draw stroke and of a Latent space slider step, and the
-   server's resident memory before and after ``--memory-reruns`` interactions on each page.
+1. In the browser, on a fresh server: Home's first paint next to Recognise's, which imports
+   TensorFlow, and the round trip of a Draw stroke and of a Latent space slider step. The
+   server's resident memory is read before and after ``--memory-reruns`` interactions on each.
 2. Whether running Home in a fresh interpreter (Streamlit's ``AppTest``) imports TensorFlow.
 3. The first run and the warm rerun of each page: median of ``NUM_RERUNS`` ``AppTest.run()`` calls.
 4. The model work behind the interactive pages, done the way the pages do it, with each

@@ -51,18 +51,18 @@ def read_digit(image):
     """Preprocess ``image`` and run every classifier on it.
 
     Returns (digit, probabilities by variant, load errors by variant, elapsed milliseconds).
+    The time covers preprocessing and the readings, not the first load of each model.
     """
     lib = ui.library()
-    started = time.perf_counter()
-    digit = lib.preprocess.preprocess_drawing(image)
-    probabilities, errors = {}, {}
+    forwards, errors = {}, {}
     for name in ui.CLASSIFIERS:
         try:
-            forward = ui.forward_function(name)
+            forwards[name] = ui.forward_function(name)
         except ui.GalleryError as error:
             errors[name] = error
-            continue
-        probabilities[name] = np.asarray(forward(digit.model_input))[0]
+    started = time.perf_counter()
+    digit = lib.preprocess.preprocess_drawing(image)
+    probabilities = {name: np.asarray(forward(digit.model_input))[0] for name, forward in forwards.items()}
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     return digit, probabilities, errors, elapsed_ms
 
@@ -102,8 +102,9 @@ with steps_column:
         (digit.centered, "4. Centred in 28×28", "Moved so its centre of mass sits in the middle."),
     ]
     for column, (step_image, title, explanation) in zip(step_columns, steps):
-        scale = max(1, round(140 / max(step_image.shape)))
-        column.image(imaging.enlarge(step_image, scale), caption=title, width=140)
+        square = imaging.pad_to_square(step_image)
+        scale = max(1, round(140 / len(square)))
+        column.image(imaging.enlarge(square, scale), caption=title, width=140)
         column.caption(explanation)
     with st.expander("Why these steps?", icon=":material/info:"):
         st.markdown(

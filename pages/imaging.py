@@ -26,6 +26,21 @@ def enlarge(image, scale=8):
     return Image.fromarray(pixels).resize((width * scale, height * scale), Image.Resampling.NEAREST)
 
 
+def pad_to_square(image):
+    """Return a 2-D digit centred on a black square whose side is its longer side.
+
+    The steps of the Draw page differ in shape (a "1" crops to a thin strip), and
+    squares let them share one size on the page without stretching.
+    """
+    pixels = to_uint8(image)
+    height, width = pixels.shape
+    side = max(height, width)
+    square = np.zeros((side, side), dtype=np.uint8)
+    top, left = (side - height) // 2, (side - width) // 2
+    square[top:top + height, left:left + width] = pixels
+    return square
+
+
 def grid(images, num_columns=None, scale=3):
     """Return a PIL image tiling ``images`` (n, 28, 28) row by row, enlarged ``scale`` times.
 

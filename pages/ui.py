@@ -120,7 +120,7 @@ def load_model(variant_name):
     return _load_model(str(path), variant_name, _modified_ns(path))
 
 
-@st.cache_resource(show_spinner=False, max_entries=40)
+@st.cache_resource(show_spinner="Preparing a pretrained model…", max_entries=40)
 def _compiled_forward(path, variant_name, modified_ns, part):
     """Wrap one network of a model in a ``tf.function`` with a fixed input signature.
 
@@ -137,6 +137,7 @@ def _compiled_forward(path, variant_name, modified_ns, part):
     def forward(inputs):
         return network(inputs, training=False)
 
+    forward(tf.zeros([1, *shape[1:]], tf.float32))  # trace now, so the first real call is warm
     return forward
 
 
@@ -248,10 +249,12 @@ def _run_through_entry_point():
 
     A fresh server's first run can execute a page file directly (see the note in
     streamlit_app.py). Such a run goes through the entry point once, and the run after it
-    switches to the page that the URL named.
+    switches to the page that the URL named. Streamlit's AppTest runs page files directly
+    on purpose and has no URL, so without a URL the page simply goes on.
     """
-    if not st.session_state.pop("entry_point_ran", False):
-        url_path = (st.context.url or "").rstrip("/").rsplit("/", 1)[-1]
+    came_through_entry_point = st.session_state.pop("entry_point_ran", False)
+    if not came_through_entry_point and st.context.url:
+        url_path = st.context.url.rstrip("/").rsplit("/", 1)[-1]
         st.session_state["entry_redirect"] = PAGE_FILES.get(url_path)
         st.switch_page("streamlit_app.py")
     redirect = st.session_state.pop("entry_redirect", None)

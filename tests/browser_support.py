@@ -103,8 +103,10 @@ class AppServer:
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                log = self.log_tail()
+                self.stop()
                 raise RuntimeError(f"streamlit exited with code {self.process.returncode} before it "
-                                   f"served {self.url}. Its log:\n{self.log_tail()}")
+                                   f"served {self.url}. Its log:\n{log}")
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
                     if response.status == 200:
@@ -112,9 +114,10 @@ class AppServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.25)
+        log = self.log_tail()
         self.stop()
         raise TimeoutError(f"streamlit did not answer {self.url}/_stcore/health within "
-                           f"{timeout_seconds} s. Its log:\n{self.log_tail()}")
+                           f"{timeout_seconds} s. Its log:\n{log}")
 
     def log_tail(self, num_chars=4000):
         """Return the end of the server's log, for failure messages."""
@@ -140,6 +143,8 @@ class AppServer:
                 self.process.wait(timeout=15)
         if self.log_file is not None:
             self.log_file.close()
+            Path(self.log_file.name).unlink(missing_ok=True)
+            self.log_file = None
 
 
 def launch_chromium(playwright):

@@ -291,10 +291,14 @@ def test_missing_or_corrupt_manifest_is_named(monkeypatch, tmp_path):
 # Train.
 
 def wait_for_training(app, timeout=TRAINING_TIMEOUT_SECONDS):
-    """Rerun the page (as the polling fragment would) until the run has ended."""
+    """Rerun the page (as the polling fragment would) until the run has ended.
+
+    Every AppTest run costs the training thread some CPU, so this polls every 2 s, well
+    within the 30 s after which an unwatched run cancels itself.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        time.sleep(1.0)
+        time.sleep(2.0)
         app.run()
         job = app.session_state["train_job"]
         if not job.is_active():
