@@ -45,9 +45,9 @@ def time_epoch(variant_name):
     steps = recipe.steps_per_epoch or math.ceil(len(train) / recipe.batch_size)
     model = _build_and_compile(variant, recipe, 0, steps, device)
 
-    model.fit(dataset, epochs=1, steps_per_epoch=5, verbose=0)  # warm-up: trace the graphs
+    model.fit(dataset, epochs=1, steps_per_epoch=5, shuffle=False, verbose=0)  # warm-up: trace the graphs
     started = time.perf_counter()
-    model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
+    model.fit(dataset, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
     seconds = time.perf_counter() - started
     num_images = steps * recipe.batch_size if is_gan else len(train)
     keras.backend.clear_session()

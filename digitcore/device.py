@@ -2,8 +2,10 @@
 
 On CPU, XLA is off. With TensorFlow 2.21 on a 2-core AMD EPYC (AVX2 only), CNN-1
 at batch 256 trained at about 1,250 images/s without XLA and 310 images/s with it.
-``bench/cpu_settings.py`` repeats that measurement. On a GPU, XLA is on
-and classifiers train with mixed bfloat16 precision.
+``bench/cpu_settings.py`` repeats that measurement. Thread pools keep TensorFlow's
+defaults: ``bench/cpu_threads.py`` found no faster setting there, and one thread per
+pool was 35-40% slower. On a GPU, XLA is on and classifiers train with mixed
+bfloat16 precision.
 """
 
 import json
