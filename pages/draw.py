@@ -37,6 +37,7 @@ ink_style = style_column.radio("Ink", list(INK_STYLES), horizontal=True, key="dr
 stroke_width = width_column.slider("Pen width (pixels)", 8, 40, 22, key="draw_stroke_width")
 clear_column.button("Clear", icon=":material/ink_eraser:", on_click=_clear_canvas, width="stretch")
 stroke_color, background_color = INK_STYLES[ink_style]
+st.space("small")  # the canvas toolbar floats above the canvas and would cover the ink choice
 
 canvas_column, steps_column = st.columns([1, 2])
 with canvas_column:
