@@ -166,7 +166,19 @@ def test_load_model_missing(tmp_path):
     message = _load_error(path)
     assert str(path) in message
     assert "not found" in message
-    assert "python -m digitcore train CNN-1 --out trained/CNN-1" in message
+    assert f"python -m digitcore train CNN-1 --out {path.parent}" in message
+
+
+def test_load_model_hint_for_unknown_folder(tmp_path):
+    path = tmp_path / "downloads" / "model.keras"
+    path.parent.mkdir()
+    path.write_bytes(os.urandom(256))
+    with pytest.raises(ArtifactError) as caught:
+        artifacts.load_model(path)
+    message = str(caught.value)
+    assert "is not a .keras archive" in message
+    assert "train downloads" not in message
+    assert "python -m digitcore train VARIANT --out FOLDER" in message
 
 
 def test_load_model_zero_bytes(tmp_path):
@@ -174,8 +186,16 @@ def test_load_model_zero_bytes(tmp_path):
     path.write_bytes(b"")
     message = _load_error(path)
     assert str(path) in message
-    assert "could not be loaded" in message
+    assert "is not a .keras archive" in message
 
+
+def test_load_model_zip_without_weights(tmp_path):
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", "{not json")
+    message = _load_error(path)
+    assert str(path) in message
+    assert "could not be loaded" in message
 
 def test_load_model_truncated(saved_model, tmp_path):
     path = tmp_path / "model.keras"
@@ -183,7 +203,7 @@ def test_load_model_truncated(saved_model, tmp_path):
     path.write_bytes(packed[: len(packed) // 2])
     message = _load_error(path)
     assert str(path) in message
-    assert "could not be loaded" in message
+    assert "is not a .keras archive" in message
 
 
 def test_load_model_intact(saved_model):

@@ -132,4 +132,4 @@ def test_evaluate_corrupt_file(subprocess_env, tmp_path):
     lines = own_lines(completed.stderr)
     assert len(lines) == 1, lines
     assert str(path) in lines[0]
-    assert "could not be loaded" in lines[0]
+    assert "is not a .keras archive" in lines[0]
