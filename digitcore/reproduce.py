@@ -20,6 +20,8 @@ from digitcore.reported import FRECHET_NOTE, REPORTED
 logger = logging.getLogger(__name__)
 
 LATENCY_REPEATS = 30
+# Below this test accuracy, the classifier-based GAN metrics are dominated by its own errors.
+MIN_USEFUL_REFERENCE_ACCURACY = 0.9
 
 
 def measure_latency_ms(model, family, batch_sizes=(1, 100), repeats=LATENCY_REPEATS):
@@ -108,6 +110,11 @@ def reproduce(family=None, recipe="fast", num_epochs=None, train_subset=None, ga
                 raise FileNotFoundError(
                     f"no reference classifier in {gallery_dir}: run `python -m digitcore reproduce "
                     f"--family classifier` first")
+            reference_accuracy = manifest["variants"][reference_name]["metrics"]["test_accuracy"]
+            if reference_accuracy < MIN_USEFUL_REFERENCE_ACCURACY:
+                logger.warning("the reference classifier %s reads only %.1f%% of the test digits, so "
+                               "the GAN metrics that it scores say little about sample quality",
+                               reference_name, 100 * reference_accuracy)
         for variant in registry.variants_of(family_name):
             logger.info("== %s ==", variant.name)
             result = train(variant.name, recipe, num_epochs=num_epochs, train_subset=train_subset,
