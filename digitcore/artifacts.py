@@ -26,18 +26,20 @@ class ArtifactError(RuntimeError):
     """An artifact file is missing or unreadable; the message names it and how to rebuild it."""
 
 
-def rebuild_hint(variant_name, folder=None):
-    """Return how to recreate the run folder ``folder`` (default ``trained/VARIANT``) of a variant.
+def rebuild_hint(path, variant_name=None):
+    """Return the command that recreates the run folder containing the artifact ``path``.
 
-    ``variant_name`` usually comes from the folder's name. When that is no variant,
-    the hint names the general command instead of one that would fail.
+    ``variant_name`` defaults to the folder's name. When that name is not a variant,
+    the hint gives the general command, because a specific one would fail.
     """
     from digitcore import registry
 
+    folder = Path(path).parent
+    variant_name = variant_name or folder.name
     if variant_name not in registry.VARIANTS:
         return ("Check the path, or train a new model with: python -m digitcore train VARIANT "
                 "--out FOLDER (python -m digitcore list shows the variants).")
-    return f"Rebuild it with: python -m digitcore train {variant_name} --out {folder or Path('trained', variant_name)}"
+    return f"Rebuild it with: python -m digitcore train {variant_name} --out {folder}"
 
 
 def _atomic_write(path, write):
@@ -137,10 +139,10 @@ def read_json(path, variant_name=None):
         with open(path, encoding="utf-8") as stream:
             return json.load(stream)
     except FileNotFoundError:
-        raise ArtifactError(f"{path} not found. {rebuild_hint(variant_name or path.parent.name, path.parent)}") from None
+        raise ArtifactError(f"{path} not found. {rebuild_hint(path, variant_name)}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ArtifactError(
-            f"{path} is corrupt ({error}). {rebuild_hint(variant_name or path.parent.name, path.parent)}"
+            f"{path} is corrupt ({error}). {rebuild_hint(path, variant_name)}"
         ) from None
 
 
@@ -151,10 +153,10 @@ def read_npz(path, variant_name=None):
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
     except FileNotFoundError:
-        raise ArtifactError(f"{path} not found. {rebuild_hint(variant_name or path.parent.name, path.parent)}") from None
+        raise ArtifactError(f"{path} not found. {rebuild_hint(path, variant_name)}") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ArtifactError(
-            f"{path} is corrupt ({error}). {rebuild_hint(variant_name or path.parent.name, path.parent)}"
+            f"{path} is corrupt ({error}). {rebuild_hint(path, variant_name)}"
         ) from None
 
 
@@ -170,7 +172,7 @@ def load_model(path, variant_name=None):
     import digitcore.models  # noqa: F401  (registers the VAE and GAN classes)
 
     path = Path(path)
-    hint = rebuild_hint(variant_name or path.parent.name, path.parent)
+    hint = rebuild_hint(path, variant_name)
     if not path.is_file():
         raise ArtifactError(f"model file {path} not found. {hint}")
     if not zipfile.is_zipfile(path):

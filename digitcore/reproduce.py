@@ -20,7 +20,8 @@ from digitcore.reported import FRECHET_NOTE, REPORTED
 logger = logging.getLogger(__name__)
 
 LATENCY_REPEATS = 30
-# Below this test accuracy, the classifier-based GAN metrics are dominated by its own errors.
+# Below this test accuracy the reference classifier's own errors dominate the GAN metrics it
+# scores. The value is a judgement, not a measured limit.
 MIN_USEFUL_REFERENCE_ACCURACY = 0.9
 
 

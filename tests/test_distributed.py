@@ -31,8 +31,8 @@ MIRRORED_SCRIPT = textwrap.dedent("""
 """)
 
 
-# The VAE and GAN have their own train_step; each replica's loss must be divided by the
-# number of replicas, because the optimizer sums the replicas' gradients.
+# The VAE and GAN have their own train_step. The optimizer sums the replicas' gradients,
+# so each replica's loss must be divided by the number of replicas.
 GENERATIVE_SCRIPT = textwrap.dedent("""
     import json
 
@@ -96,8 +96,10 @@ def test_generative_models_train_on_two_cpu_replicas(subprocess_env):
     assert summary["shares"] == [1.5, 1.5]
     assert summary["unscaled"] == 3.0
     vae, gan = summary["losses"]["CVAE-1"], summary["losses"]["DCGAN-2"]
-    assert math.isfinite(vae["loss"]) and vae["loss"] > 0
-    assert math.isfinite(gan["d_loss"]) and math.isfinite(gan["g_loss"])
+    assert math.isfinite(vae["loss"])
+    assert vae["loss"] > 0
+    assert math.isfinite(gan["d_loss"])
+    assert math.isfinite(gan["g_loss"])
 
 
 # Keras 3.15's fit() needs digitcore.multi_worker's patch under this strategy; the

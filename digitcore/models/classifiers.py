@@ -42,7 +42,8 @@ def _global_pooling_head(x, kernel_size):
 
     Pooling the 7×7 maps to 3×3 first lets each position of the class conv see most of the
     digit, and the ReLU keeps the head from collapsing into a linear map of the pooled
-    features. Both together took FCNN-1 from 96.0% to 98.0% after 3 epochs.
+    features. Both together took FCNN-1 from 96.0% to 98.0% test accuracy (3 epochs of the
+    fast recipe, seed 0, 2-core CPU).
     """
     x = layers.MaxPooling2D(2, name="head_pool")(x)
     x = layers.Dropout(0.25, name="dropout")(x)

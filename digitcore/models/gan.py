@@ -44,8 +44,8 @@ class GAN(keras.Model):
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
-        # Create the optimizers' variables here, in the scope that compile() runs in: under a
-        # tf.distribute strategy, creating them inside the first traced step fails.
+        # Create the optimizers' variables here, in the scope that compile() runs in, because
+        # under a tf.distribute strategy creating them inside the first traced step fails.
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
 
